@@ -1,0 +1,1 @@
+"""The host's own plugins. They register through the same hooks as installed plugins."""

@@ -1,0 +1,1 @@
+"""Dataset formats, loading, encoding through templates, collation and packing."""

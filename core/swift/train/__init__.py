@@ -1,0 +1,1 @@
+"""Training: the sft/pt pipeline, trainer, callbacks and output writing."""
