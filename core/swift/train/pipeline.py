@@ -6,6 +6,7 @@ adapter/model + resolved config + tokenizer saved atomically.
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -194,11 +195,12 @@ def training_arguments(cfg: DictConfig, has_eval: bool, strategy: Any) -> Any:
         label_names=["labels"],
         train_sampling_strategy=sampling_strategy(cfg),
         disable_tqdm=t.disable_tqdm,
-        gradient_checkpointing=t.gradient_checkpointing,
         use_cpu=not torch.cuda.is_available(),
         bf16=cfg.model.torch_dtype == "bfloat16" and torch.cuda.is_available(),
         fp16=cfg.model.torch_dtype == "float16" and torch.cuda.is_available(),
     )
+    if t.gradient_checkpointing:
+        kwargs["gradient_checkpointing"] = True
     if strategy.trainer_args is not None:
         kwargs.update(strategy.trainer_args(cfg))
     try:
@@ -281,6 +283,10 @@ def run_training(cfg: DictConfig, kind: str, command: str | None = None) -> Trai
         raise TrainingInterrupted(signals.received, checkpoint)
 
     out = cfg.train.output_dir
+    metrics = dict(result.metrics)
+    metrics["train_tokens"] = trainer.train_tokens
+    metrics["train_tokens_per_second"] = trainer.train_tokens / max(wall, 1e-9)
+    metrics["peak_rss_mb"] = peak_rss_mb()
 
     def write_final(staging: str) -> None:
         trainer.save_model(staging)
@@ -290,13 +296,11 @@ def run_training(cfg: DictConfig, kind: str, command: str | None = None) -> Trai
             # A plain nn.Module has no save_pretrained; keep its directory loadable by its family.
             shutil.copy2(base_config, os.path.join(staging, "config.json"))
         trainer.state.save_to_json(os.path.join(staging, "trainer_state.json"))
+        with open(os.path.join(staging, "metrics.json"), "w", encoding="utf-8") as fh:
+            json.dump(metrics, fh, indent=2)
         add_run_files(staging)
 
     publish_directory(out, write_final)
-    metrics = dict(result.metrics)
-    metrics["train_tokens"] = trainer.train_tokens
-    metrics["train_tokens_per_second"] = trainer.train_tokens / max(wall, 1e-9)
-    metrics["peak_rss_mb"] = peak_rss_mb()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     loss_text = f"loss {losses[0]:.4f} -> {losses[-1]:.4f}, " if losses else ""
     say(f"trained {trainer.state.global_step} steps in {wall:.1f}s: {loss_text}"

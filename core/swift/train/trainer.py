@@ -23,6 +23,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from transformers import Trainer
+from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 from transformers.trainer_utils import rotate_checkpoints
 
 from swift.template import IGNORE_INDEX
@@ -109,10 +110,43 @@ class SwiftTrainer(Trainer):
         rotate_checkpoints(output_dir=out, save_total_limit=self.args.save_total_limit,
                            best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=False)
 
+    # -- data order -------------------------------------------------------------------------------
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        if self.args.train_sampling_strategy != "group_by_length":
+            return super()._get_train_sampler(train_dataset)
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        return SeededLengthGroupedSampler(
+            self.args.train_batch_size * self.args.gradient_accumulation_steps,
+            lengths=list(dataset[self.args.length_column_name]), seed=self.args.seed,
+        )
+
     def floating_point_ops(self, inputs: dict[str, Any]) -> int:
         # The stock estimate calls model.num_parameters() on every step, which is slow for small models
         # and not needed: swift reports tokens/s instead.
         return 0
+
+
+class SeededLengthGroupedSampler(LengthGroupedSampler):
+    """transformers' length-grouped order, drawn from ``(seed, epoch)`` instead of the global RNG.
+
+    The stock sampler draws its permutation from the global RNG when an epoch starts, whose state on
+    resume differs from the original run's (the epochs before were skipped), so a resumed run would see
+    the data in another order. Seeding by epoch makes the order a function of (seed, epoch) alone.
+    """
+
+    def __init__(self, batch_size: int, lengths: list[int], seed: int):
+        super().__init__(batch_size, lengths=lengths)
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Any:
+        generator = torch.Generator()
+        generator.manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
 
 
 def peak_rss_mb() -> float:

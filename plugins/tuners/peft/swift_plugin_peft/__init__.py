@@ -76,7 +76,11 @@ def prepare(model: Any, cfg: Any, family: Any) -> Any:
         modules_to_save=list(lc.modules_to_save) or None,
         task_type=TaskType.CAUSAL_LM if _is_transformers_model(model) else None,
     )
-    return _peft_wrap(model, config)
+    from swift_plugin_peft.dropout import use_sparse_dropout
+
+    model = _peft_wrap(model, config)
+    use_sparse_dropout(model)  # same distribution as PEFT's nn.Dropout, a fraction of the cost on CPU
+    return model
 
 
 def wrap(model: Any, options: Any) -> Any:
