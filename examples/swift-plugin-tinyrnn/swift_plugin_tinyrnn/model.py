@@ -49,7 +49,8 @@ class TinyRNNForCausalLM(nn.Module):
         self.embed = nn.Embedding(config.vocab_size, config.hidden_size)
         self.rnn = nn.GRU(config.hidden_size, config.hidden_size, batch_first=True)
         self.blocks = nn.ModuleList(Block(config.hidden_size) for _ in range(config.num_layers))
-        self.norm = nn.LayerNorm(config.hidden_size)
+        # No final norm: with a frozen LayerNorm in front of a frozen head, an adapter could not raise
+        # the logits' scale, and the model could never become confident.
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
@@ -58,7 +59,7 @@ class TinyRNNForCausalLM(nn.Module):
         x, _ = self.rnn(self.embed(input_ids))
         for block in self.blocks:
             x = block(x)
-        return {"logits": self.lm_head(self.norm(x))}
+        return {"logits": self.lm_head(x)}
 
 
 def save_random_model(out_dir: str, tokenizer: Any, hidden_size: int = 128, num_layers: int = 2,

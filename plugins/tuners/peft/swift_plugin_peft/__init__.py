@@ -26,6 +26,10 @@ class LoraArgs:
     modules_to_save: list[str] = opt([], "modules trained in full and saved with the adapter (e.g. lm_head)")
 
 
+#: what people write for LoraConfig fields (swift's own config names, ms-swift flags)
+SYNONYMS = {"rank": "r", "lora_rank": "r", "alpha": "lora_alpha", "dropout": "lora_dropout"}
+
+
 def _is_transformers_model(model: Any) -> bool:
     try:
         from transformers import PreTrainedModel
@@ -95,7 +99,8 @@ def wrap(model: Any, options: Any) -> Any:
     if unknown:
         from swift.errors import did_you_mean
 
-        close = [m for u in unknown for m in did_you_mean(u, valid)]
+        close = [SYNONYMS[u] if u in SYNONYMS else m for u in unknown for m in (did_you_mean(u, valid) or [u])
+                 if u in SYNONYMS or m != u]
         raise SwiftError(f"unknown LoRA option(s): {', '.join(unknown)}",
                          hint=(f"did you mean {', '.join(close)}? " if close else "") + "see peft.LoraConfig")
     if "task_type" not in options and _is_transformers_model(model):
