@@ -41,7 +41,8 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int = 2048) -> Any:
 
 def tiny_qwen2_config(vocab_size: int, hidden_size: int = 256, num_layers: int = 4, intermediate_size: int = 768,
                       num_heads: int = 4, num_kv_heads: int = 2, max_position_embeddings: int = 2048,
-                      eos_token_id: int | None = None, pad_token_id: int | None = None) -> Any:
+                      eos_token_id: int | None = None, pad_token_id: int | None = None,
+                      initializer_range: float = 0.02) -> Any:
     from transformers import Qwen2Config
 
     return Qwen2Config(
@@ -49,7 +50,7 @@ def tiny_qwen2_config(vocab_size: int, hidden_size: int = 256, num_layers: int =
         num_hidden_layers=num_layers, num_attention_heads=num_heads, num_key_value_heads=num_kv_heads,
         max_position_embeddings=max_position_embeddings, tie_word_embeddings=True,
         eos_token_id=eos_token_id, pad_token_id=pad_token_id, bos_token_id=None,
-        rope_theta=10000.0, use_sliding_window=False,
+        rope_theta=10000.0, use_sliding_window=False, initializer_range=initializer_range,
     )
 
 
