@@ -1,11 +1,13 @@
 """Benchmark: the same LoRA SFT job through `swift sft` and through a plain transformers + peft script.
 
-    OMP_NUM_THREADS=1 python bench/bench_sft.py            # about 4 minutes on 2 CPU cores
+    OMP_NUM_THREADS=1 python bench/bench_sft.py            # about 10 minutes on 2 CPU cores
 
 Both runs train a ~5 M-parameter Qwen2-style model (random weights, a locally trained 4096-token
 tokenizer) for one epoch on 2000 short chat rows, with the same hyper-parameters (LoRA r=8, alpha=32,
 dropout 0.05 on all linear layers, batch 16, AdamW, cosine schedule), each in a fresh process with one
-thread. It then compares `swift sft` with and without `--packing true` on rows of mixed lengths.
+thread. It then compares, on 600 rows of mixed lengths, the plain script with `swift sft` on padded
+random batches (`--group_by_length false`, what other tools do by default), on padded length-grouped
+batches (swift's default) and with `--packing true` (padding-free).
 
 Reported per run: train tokens/s (non-padding tokens / the trainer's train_runtime), samples/s, the
 wall time of the whole command (start, imports, load, encode, train, save) and the peak RSS of the
@@ -50,9 +52,9 @@ def build_inputs(work: Path) -> dict[str, Path]:
         build_tiny_qwen2(str(model), tok, hidden_size=256, num_layers=5, intermediate_size=768, seed=0)
     print(f"model: {parameter_count(str(model)) / 1e6:.2f} M parameters", flush=True)
     paths = {}
-    for name, (lo, hi) in {"short": (2, 10), "mixed": (2, 120)}.items():
+    for name, (n, lo, hi) in {"short": (2000, 2, 10), "mixed": (600, 2, 120)}.items():
         path = work / f"{name}.jsonl"
-        rows = instruction_rows(2000, lo, hi, seed=1)
+        rows = instruction_rows(n, lo, hi, seed=1)
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
         paths[name] = path
     paths["model"] = model
@@ -62,13 +64,13 @@ def build_inputs(work: Path) -> dict[str, Path]:
 COMMON = dict(epochs="1", batch="16", lr="2e-4", rank="8", alpha="32", dropout="0.05")
 
 
-def swift_cmd(model: Path, data: Path, out: Path, packing: bool) -> list[str]:
+def swift_cmd(model: Path, data: Path, out: Path, packing: bool, *extra: str) -> list[str]:
     return [PYTHON, "-m", "swift.cli.main", "sft", "--model", str(model), "--dataset", str(data),
             "--tuner_type", "lora", "--num_train_epochs", COMMON["epochs"],
             "--per_device_train_batch_size", COMMON["batch"], "--gradient_accumulation_steps", "1",
             "--learning_rate", COMMON["lr"], "--lora_rank", COMMON["rank"], "--lora_alpha", COMMON["alpha"],
             "--lora_dropout", COMMON["dropout"], "--output_dir", str(out), "--save_steps", "100000",
-            "--report_to", "none", "--disable_tqdm", "true", "--packing", str(packing).lower()]
+            "--report_to", "none", "--disable_tqdm", "true", "--packing", str(packing).lower(), *extra]
 
 
 def plain_cmd(model: Path, data: Path, out: Path, metrics: Path) -> list[str]:
@@ -121,23 +123,31 @@ def main() -> None:
     rows.append(measure("swift sft", swift_cmd(inputs["model"], inputs["short"], out, False),
                         out / "metrics.json", env_swift))
     if not args.skip_packing:
-        print("LoRA SFT, 2000 rows of mixed length, 1 epoch:", flush=True)
+        print("LoRA SFT, 600 rows of mixed length (about 30 to 400 tokens), 1 epoch:", flush=True)
         out = fresh("plain-mixed")
         rows.append(measure("plain transformers+peft (mixed)", plain_cmd(inputs["model"], inputs["mixed"], out,
                                                                         work / "plain-mixed.json"),
                             work / "plain-mixed.json", env))
-        for packing in (False, True):
-            out = fresh(f"swift-mixed-{packing}")
-            env_swift = {**env, "SWIFT_CACHE": str(fresh(f"cache-mixed-{packing}"))}
-            rows.append(measure(f"swift sft (mixed{', packing' if packing else ''})",
-                                swift_cmd(inputs["model"], inputs["mixed"], out, packing), out / "metrics.json", env_swift))
+        variants = {"swift sft (mixed, random batches)": (False, ["--group_by_length", "false"]),
+                    "swift sft (mixed)": (False, []),
+                    "swift sft (mixed, packing)": (True, [])}
+        for i, (label, (packing, extra)) in enumerate(variants.items()):
+            out = fresh(f"swift-mixed-{i}")
+            env_swift = {**env, "SWIFT_CACHE": str(fresh(f"cache-mixed-{i}"))}
+            rows.append(measure(label, swift_cmd(inputs["model"], inputs["mixed"], out, packing, *extra),
+                                out / "metrics.json", env_swift))
 
     by = {r["run"]: r for r in rows}
     ratios = {"swift / plain, train tokens/s": by["swift sft"]["train_tokens_per_s"] / by["plain transformers+peft"]["train_tokens_per_s"],
               "swift / plain, command wall time": by["swift sft"]["command_wall_s"] / by["plain transformers+peft"]["command_wall_s"]}
     if not args.skip_packing:
-        ratios["packing / no packing (mixed), train tokens/s"] = (
-            by["swift sft (mixed, packing)"]["train_tokens_per_s"] / by["swift sft (mixed)"]["train_tokens_per_s"])
+        packed = by["swift sft (mixed, packing)"]
+        ratios["packing / padded random batches (mixed), train tokens/s"] = (
+            packed["train_tokens_per_s"] / by["swift sft (mixed, random batches)"]["train_tokens_per_s"])
+        ratios["packing / padded length-grouped batches (mixed), train tokens/s"] = (
+            packed["train_tokens_per_s"] / by["swift sft (mixed)"]["train_tokens_per_s"])
+        ratios["packing / padded random batches (mixed), peak RSS"] = (
+            packed["peak_rss_mb"] / by["swift sft (mixed, random batches)"]["peak_rss_mb"])
         ratios["swift packing / plain (mixed), train tokens/s"] = (
             by["swift sft (mixed, packing)"]["train_tokens_per_s"] / by["plain transformers+peft (mixed)"]["train_tokens_per_s"])
     print("ratios:")

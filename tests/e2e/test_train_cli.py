@@ -189,3 +189,34 @@ def test_local_model_needs_no_network(tiny_model_dir, data, tmp_path):
                     "--per_device_train_batch_size", "4"], env=env, check=True, capture_output=True, timeout=300)
     assert (out / "adapter_model.safetensors").is_file()
     assert time.time() - start < 120
+
+
+def test_sigterm_saves_a_checkpoint_and_exits(tiny_model_dir, data, tmp_path):
+    out = tmp_path / "term"
+    cmd = [sys.executable, "-m", "swift.cli.main", "sft", "--model", str(tiny_model_dir), "--dataset",
+           str(data / "train.jsonl"), "--output_dir", str(out), "--per_device_train_batch_size", "4",
+           "--gradient_accumulation_steps", "1", "--num_train_epochs", "50", "--save_steps", "5",
+           "--disable_tqdm", "true"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not (out / "checkpoint-5").exists():
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.02)
+    proc.terminate()
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    last = max(int(p.name.split("-")[1]) for p in out.glob("checkpoint-*"))
+    assert (out / f"checkpoint-{last}" / "trainer_state.json").is_file() and last < 800
+    assert f"--resume_from_checkpoint {out}/checkpoint-{last}" in err
+
+
+def test_parallel_encoding_matches_serial(tokenizer, tmp_path):
+    from swift.data.encode import encode_rows
+    from swift.data.loader import Row
+    from swift.template import Template
+    from swift_plugin_text import CHATML
+
+    rows = [Row(r, f"f:{i}") for i, r in enumerate(echo_rows(300))]
+    serial, _ = encode_rows(rows, Template(tokenizer, CHATML), "sft", num_proc=1, use_cache=False)
+    parallel, stats = encode_rows(rows, Template(tokenizer, CHATML), "sft", num_proc=2, use_cache=False)
+    assert stats.kept == 300 and parallel["input_ids"] == serial["input_ids"] and parallel["labels"] == serial["labels"]

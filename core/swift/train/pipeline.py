@@ -215,6 +215,7 @@ def run_training(cfg: DictConfig, kind: str, command: str | None = None) -> Trai
 
     from swift.train.callbacks import SignalCheckpoint, tensorboard_callback
     from swift.train.trainer import SwiftTrainer, peak_rss_mb
+    from swift.train.varlen_attention import use_varlen_attention
 
     transformers.logging.set_verbosity_warning()
     registries = get_registries()
@@ -235,6 +236,7 @@ def run_training(cfg: DictConfig, kind: str, command: str | None = None) -> Trai
     template = build_template(cfg, tokenizer, family, registries, required=kind == "sft")
     if cfg.data.packing and not family.supports_packing:
         raise SwiftError(f"--packing: model family '{family.name}' does not support packed sequences")
+    original_attention = use_varlen_attention(loaded.model) if cfg.data.packing else None
     say(f"model: {loaded.model_dir} (family '{family.name}' from plugin '{family.plugin}'), "
         f"template: {template.name or 'the tokenizer chat template'}")
 
@@ -287,6 +289,9 @@ def run_training(cfg: DictConfig, kind: str, command: str | None = None) -> Trai
     metrics["train_tokens"] = trainer.train_tokens
     metrics["train_tokens_per_second"] = trainer.train_tokens / max(wall, 1e-9)
     metrics["peak_rss_mb"] = peak_rss_mb()
+
+    if original_attention is not None:  # saved configs name the implementation the model came with
+        loaded.model.set_attn_implementation(original_attention)
 
     def write_final(staging: str) -> None:
         trainer.save_model(staging)
