@@ -188,3 +188,21 @@ def test_unknown_command_suggests(capsys):
     assert main(["sfft"]) == 2
     err = capsys.readouterr().err
     assert "no installed plugin provides command 'sfft'" in err and "did you mean 'sft'" in err
+
+
+def test_bool_flag_does_not_swallow_a_config_file(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("train:\n  seed: 9\n")
+    cfg = cfg_of("--packing", str(f), "--stream", "no")
+    assert cfg.data.packing is True and cfg.train.seed == 9 and cfg.infer.stream is False
+
+
+def test_infer_print_config_includes_the_saved_run(tmp_path, capsys):
+    (tmp_path / "config.yaml").write_text("model:\n  id: /models/base\ntemplate:\n  name: chatml\n"
+                                          "tuner:\n  type: lora\n")
+    (tmp_path / "adapter_config.json").write_text("{}")
+    assert main(["infer", "--adapters", str(tmp_path), "--print-config"]) == 0
+    printed = OmegaConf.create(capsys.readouterr().out)
+    assert printed.model.id == "/models/base" and printed.template.name == "chatml"
+    assert main(["infer", "--adapters", str(tmp_path), "--template", "qwen", "--print-config"]) == 0
+    assert OmegaConf.create(capsys.readouterr().out).template.name == "qwen"  # the command line wins

@@ -69,9 +69,11 @@ def test_sft_lora_writes_a_complete_output(tiny_model_dir, data, tmp_path):
     assert again.returncode == 2 and "already holds a training run" in again.stderr
 
 
-def test_interrupted_run_resumes_to_the_same_result(tiny_model_dir, data, tmp_path):
+@pytest.mark.parametrize("order", ["random", "group_by_length"])
+def test_interrupted_run_resumes_to_the_same_result(tiny_model_dir, data, tmp_path, order):
     """SIGINT saves a checkpoint and stops; resuming ends with the same weights and loss log (bit-exact)."""
-    args = ["--num_train_epochs", "12", "--logging_steps", "1", "--save_steps", "20", "--lora_dropout", "0.1"]
+    args = ["--num_train_epochs", "12", "--logging_steps", "1", "--save_steps", "20", "--lora_dropout", "0.1",
+            "--group_by_length", str(order == "group_by_length").lower()]
     straight = tmp_path / "straight"
     sft(tiny_model_dir, data, straight, *args)
 

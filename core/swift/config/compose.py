@@ -255,6 +255,8 @@ class ParsedArgs:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+_BOOL_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "1", "0"})
+
 _OVERRIDE_RE = re.compile(r"^(\+\+|\+|~)?([A-Za-z_][\w.\-]*)(=(.*))?$", re.S)
 
 
@@ -297,6 +299,11 @@ def parse_argv(argv: Sequence[str], schema: ConfigSchema, extra_flags: Mapping[s
                 raise ConfigError(f"--{name} is a section, not a key")  # pragma: no cover
             if eq:
                 values = [inline]
+            elif info.is_bool:
+                # `--packing` alone means true; only a boolean word after it is its value.
+                values = []
+                if i < len(argv) and argv[i].lower() in _BOOL_WORDS:
+                    values, i = [argv[i]], i + 1
             else:
                 values = []
                 while i < len(argv) and not argv[i].startswith("--") and (

@@ -100,8 +100,8 @@ class TrainArgs:
     report_to: list[str] = opt(["tensorboard"], "where metrics go: tensorboard, wandb, none, ...")
     logging_dir: str | None = opt(None, "TensorBoard directory (default: <output_dir>/runs)")
     dataloader_num_workers: int = opt(0, "data-loading worker processes")
-    group_by_length: bool = opt(True, "batch rows of similar length together (less padding; the order is still "
-                                "random and reproducible)")
+    group_by_length: bool = opt(False, "batch rows of similar length together: less padding, but batches are no "
+                                "longer uniform samples (--packing avoids padding and keeps them uniform)")
     disable_tqdm: bool = opt(False, "hide progress bars")
 
 

@@ -61,10 +61,7 @@ def resolve_infer_config(argv: list[str], extra_flags: dict[str, bool] | None = 
 
     schema = build_schema()
     parsed = parse_argv(argv, schema, extra_flags or {})
-    if parsed.help or parsed.print_config:
-        first = None
-    else:
-        first = compose(schema, parsed.files, parsed.overrides)
+    first = None if parsed.help else compose(schema, parsed.files, parsed.overrides)
     base, source = saved_base(first) if first is not None else (None, None)
     cfg = parse_config(argv, "infer", SUMMARY, INFER_SECTIONS, extra_flags or {}, base=base)
     if cfg is not None and not cfg.model.id:
