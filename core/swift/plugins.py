@@ -67,7 +67,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
             pm.register(module, name=name)
             _infos[name] = PluginInfo(name=name, module=module_name, builtin=True)
         _load_entry_points(pm)
-        pm.check_pending()
+        _check_pending(pm)
         _pm = pm
     return _pm
 
@@ -104,6 +104,16 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
             )
 
 
+def _check_pending(pm: pluggy.PluginManager) -> None:
+    """Fail on a hook implementation whose name matches no hook spec (usually a typo)."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        name = pm.get_name(exc.plugin) or repr(exc.plugin)
+        raise SwiftError(f"plugin '{name}' implements a hook swift does not define: {exc}",
+                         hint="hook names are listed in swift/hookspecs.py (docs/plugins.md)") from None
+
+
 def installed_entry_points() -> dict[str, str]:
     """Entry-point name -> distribution name of every installed swift plugin (loaded or not)."""
     out = {}
@@ -116,7 +126,15 @@ def installed_entry_points() -> dict[str, str]:
 def register(plugin: Any, name: str) -> None:
     """Register a plugin object at run time (tests, notebooks, a script's own hooks)."""
     pm = get_plugin_manager()
-    pm.register(plugin, name=name)
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:  # a hook with the wrong arguments
+        raise SwiftError(f"plugin '{name}' does not match swift's hook specs: {exc}") from None
+    try:
+        _check_pending(pm)
+    except SwiftError:
+        pm.unregister(name=name)
+        raise
     _infos[name] = PluginInfo(name=name, module=getattr(plugin, "__name__", type(plugin).__name__))
     _invalidate()
 

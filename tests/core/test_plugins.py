@@ -180,3 +180,23 @@ def test_hookspecs_are_documented():
         assert len(doc) > 40, spec.__name__
         for param in inspect.signature(spec).parameters:
             assert f":param {param}:" in doc, (spec.__name__, param)
+
+
+def test_misspelt_hook_is_reported():
+    class Typo:
+        @hookimpl
+        def swift_register_modelz(self, register):
+            pass
+
+    with pytest.raises(SwiftError, match="implements a hook swift does not define"):
+        swift.plugins.register(Typo(), "typo")
+
+
+def test_hook_with_wrong_arguments_is_reported():
+    class Wrong:
+        @hookimpl
+        def swift_register_models(self, register, extra):
+            pass
+
+    with pytest.raises(SwiftError, match="does not match swift's hook specs"):
+        swift.plugins.register(Wrong(), "wrong-args")

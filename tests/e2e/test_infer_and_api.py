@@ -165,3 +165,9 @@ def test_adapter_only_config_needs_base(tmp_path):
     (tmp_path / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "/models/base"}))
     base, source = saved_base(OmegaConf.create({"infer": {"adapters": [str(tmp_path)]}, "model": {"id": None}}))
     assert base == {"model": {"id": "/models/base"}} and source.endswith("adapter_config.json")
+
+
+def test_model_flag_on_an_adapter_directory_says_what_to_do(tmp_path):
+    (tmp_path / "adapter_config.json").write_text("{}")
+    proc = run_cli("infer", "--model", str(tmp_path), check=False)
+    assert proc.returncode == 2 and "holds an adapter, not a model" in proc.stderr and "--adapters" in proc.stderr

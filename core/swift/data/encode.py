@@ -119,8 +119,12 @@ def encode_rows(rows: list[Row], template: Template, kind: str, num_proc: int = 
     if use_cache:
         os.makedirs(root, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=".tmp-", dir=root)
-        ds = ds.flatten_indices()
-        ds.save_to_disk(tmp)
+        datasets.disable_progress_bars()  # bookkeeping, not work the user waits for
+        try:
+            ds = ds.flatten_indices()
+            ds.save_to_disk(tmp)
+        finally:
+            datasets.enable_progress_bars()
         with open(os.path.join(tmp, "swift_stats.json"), "w", encoding="utf-8") as fh:
             json.dump({k: v for k, v in stats.__dict__.items() if k != "examples"}, fh)
         try:

@@ -34,6 +34,10 @@ def saved_base(cfg: Any) -> tuple[dict[str, Any] | None, str | None]:
             return _plain_peft_base(first), os.path.join(first, "adapter_config.json")
         return {k: saved[k] for k in INHERITED if k in saved}, os.path.join(first, "config.yaml")
     model_id = cfg.model.id
+    if model_id and os.path.isfile(os.path.join(os.path.expanduser(model_id), "adapter_config.json")) and \
+            not os.path.isfile(os.path.join(os.path.expanduser(model_id), "config.json")):
+        raise SwiftError(f"--model {model_id} holds an adapter, not a model",
+                         hint=f"pass --adapters {model_id} (the base model comes from its config)")
     if model_id and os.path.isdir(os.path.expanduser(model_id)):
         saved = read_saved_config(os.path.expanduser(model_id))
         if saved is not None:
