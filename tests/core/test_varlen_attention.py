@@ -33,3 +33,25 @@ def test_unpacked_batch_is_causal_attention():
     out, _ = varlen_attention(None, q, k, v, None, position_ids=torch.arange(6).expand(2, 6))
     ref = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
     assert torch.allclose(out, ref.transpose(1, 2), atol=1e-6)
+
+
+def test_sliding_window_inside_long_sequences():
+    torch.manual_seed(1)
+    q, k, v = (torch.randn(1, 2, 10, 4) for _ in range(3))
+    position_ids = torch.tensor([[0, 1, 2, 3, 4, 5, 6, 0, 1, 2]])
+    out, _ = varlen_attention(None, q, k, v, None, position_ids=position_ids, sliding_window=3)
+    i = torch.arange(7)
+    band = (i[None, :] <= i[:, None]) & (i[:, None] - i[None, :] < 3)
+    first = torch.nn.functional.scaled_dot_product_attention(q[:, :, :7], k[:, :, :7], v[:, :, :7], attn_mask=band)
+    assert torch.allclose(out[:, :7], first.transpose(1, 2), atol=1e-6)
+
+
+def test_auto_padding_free_only_for_known_attention(tiny_model_dir):
+    from transformers import AutoModelForCausalLM
+
+    from swift.train.varlen_attention import auto_padding_free
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
+    assert auto_padding_free(model)  # qwen2 on sdpa
+    model.set_attn_implementation("eager")
+    assert not auto_padding_free(model)

@@ -61,6 +61,7 @@ def test_sft_lora_writes_a_complete_output(tiny_model_dir, data, tmp_path):
     saved = yaml.safe_load((out / "config.yaml").read_text())
     assert saved["model"]["id"] == str(tiny_model_dir) and saved["tuner"]["type"] == "lora"
     assert saved["train"]["learning_rate"] == 1e-3 and saved["train"]["gradient_accumulation_steps"] == 1
+    assert saved["data"]["packing"] is True  # padding-free batches are on for a Qwen2 model on CPU
     state = json.loads((out / "trainer_state.json").read_text())
     assert any("eval_loss" in h for h in state["log_history"])
     assert "tokens/s" in proc.stderr and "64 of 64 rows" in proc.stderr

@@ -57,8 +57,10 @@ class DataArgs:
     val_dataset: list[str] = opt([], "held-out data, same forms as --dataset", flags=("val_dataset",))
     split_dataset_ratio: float = opt(0.0, "fraction of --dataset held out for evaluation when no --val_dataset")
     num_proc: int = opt(1, "processes that encode the dataset", flags=("dataset_num_proc",))
-    packing: bool = opt(False, "padding-free packing: the rows of a batch are laid end to end in one sequence "
-                        "with no padding (attention stays within each row)")
+    packing: bool | None = opt(None, "padding-free batches: the rows of a batch are laid end to end in one "
+                               "sequence with no padding (attention stays within each row; same rows, same loss). "
+                               "Unset: on for models known to support it (Llama/Qwen/Mistral-style attention on "
+                               "CPU, or flash-attention), off otherwise")
     shuffle: bool = opt(True, "shuffle the training rows", flags=("dataset_shuffle",))
     seed: int = opt(42, "seed for dataset sampling and splits", flags=("data_seed",))
     cache: bool = opt(True, "cache encoded datasets (keyed on data, template, tokenizer and settings)")

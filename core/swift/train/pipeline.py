@@ -154,6 +154,28 @@ def encode_splits(cfg: DictConfig, template: Any, kind: str, train: list[Row], v
 # -------------------------------------------------------------------------------------------------
 
 
+def resolve_packing(cfg: DictConfig, family: Any, model: Any) -> str | None:
+    """Decide padding-free batches (``data.packing``) and switch the attention if needed.
+
+    Returns the attention implementation to restore before saving, if it was switched.
+    """
+    import torch
+
+    from swift.train.varlen_attention import auto_padding_free, use_varlen_attention
+
+    requested = cfg.data.packing
+    if requested and not family.supports_packing:
+        raise SwiftError(f"--packing: model family '{family.name}' does not support packed sequences")
+    if requested is None:
+        on_cpu = not torch.cuda.is_available()
+        attention = getattr(getattr(model, "config", None), "_attn_implementation", None)
+        requested = family.supports_packing and auto_padding_free(model) and (
+            on_cpu or attention.startswith("flash_attention"))
+        with open_dict(cfg):
+            cfg.data.packing = bool(requested)  # config.yaml records what ran
+    return use_varlen_attention(model) if requested else None
+
+
 def sampling_strategy(cfg: DictConfig) -> str:
     if not cfg.data.shuffle:
         return "sequential"
@@ -215,7 +237,6 @@ def run_training(cfg: DictConfig, kind: str, command: str | None = None) -> Trai
 
     from swift.train.callbacks import SignalCheckpoint, tensorboard_callback
     from swift.train.trainer import SwiftTrainer, peak_rss_mb
-    from swift.train.varlen_attention import use_varlen_attention
 
     transformers.logging.set_verbosity_warning()
     registries = get_registries()
@@ -234,9 +255,7 @@ def run_training(cfg: DictConfig, kind: str, command: str | None = None) -> Trai
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     template = build_template(cfg, tokenizer, family, registries, required=kind == "sft")
-    if cfg.data.packing and not family.supports_packing:
-        raise SwiftError(f"--packing: model family '{family.name}' does not support packed sequences")
-    original_attention = use_varlen_attention(loaded.model) if cfg.data.packing else None
+    original_attention = resolve_packing(cfg, family, loaded.model)
     say(f"model: {loaded.model_dir} (family '{family.name}' from plugin '{family.plugin}'), "
         f"template: {template.name or 'the tokenizer chat template'}")
 
