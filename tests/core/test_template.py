@@ -76,7 +76,7 @@ def test_encode_rows_counts_truncation_and_caches(tokenizer, tmp_path):
     ds, stats = encode_rows(rows, t, "sft", cache_dir=str(tmp_path))
     assert (stats.rows, stats.kept, stats.deleted_too_long) == (2, 1, 1)
     ds2, stats2 = encode_rows(rows, t, "sft", cache_dir=str(tmp_path))
-    assert stats2.examples == ["(from cache)"] and ds2["input_ids"] == ds["input_ids"]
+    assert stats2.from_cache and not stats.from_cache and ds2["input_ids"] == ds["input_ids"]
     t_left = Template(tokenizer, CHATML, max_length=20, truncation_strategy="left")
     _, stats3 = encode_rows(rows, t_left, "sft", cache_dir=str(tmp_path))
     assert (stats3.kept, stats3.truncated) == (2, 1)  # a different fingerprint, encoded afresh

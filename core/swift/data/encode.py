@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import shutil
 import tempfile
@@ -19,9 +18,6 @@ from swift.data.loader import Row
 from swift.errors import DataError, SwiftError
 from swift.template import EncodeStats, Template
 from swift.version import __version__
-
-logger = logging.getLogger("swift")
-
 
 def default_cache_dir() -> str:
     root = os.environ.get("SWIFT_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "swift")
@@ -77,8 +73,7 @@ def encode_rows(rows: list[Row], template: Template, kind: str, num_proc: int = 
             ds = datasets.load_from_disk(path)
             with open(os.path.join(path, "swift_stats.json"), encoding="utf-8") as fh:
                 stats = EncodeStats(**json.load(fh))
-            logger.info("loaded %d encoded rows from the cache %s", len(ds), path)
-            stats.examples = ["(from cache)"]
+            stats.from_cache = True
             return ds, stats
         except Exception:  # a damaged cache entry is rebuilt
             shutil.rmtree(path, ignore_errors=True)
@@ -126,7 +121,7 @@ def encode_rows(rows: list[Row], template: Template, kind: str, num_proc: int = 
         finally:
             datasets.enable_progress_bars()
         with open(os.path.join(tmp, "swift_stats.json"), "w", encoding="utf-8") as fh:
-            json.dump({k: v for k, v in stats.__dict__.items() if k != "examples"}, fh)
+            json.dump({k: v for k, v in stats.__dict__.items() if k != "from_cache"}, fh)
         try:
             os.replace(tmp, path)
         except OSError:  # another process cached the same key first
@@ -137,7 +132,8 @@ def encode_rows(rows: list[Row], template: Template, kind: str, num_proc: int = 
 
 def describe_stats(stats: EncodeStats, template: Template, what: str) -> str:
     parts = [f"{what}: {stats.kept} of {stats.rows} rows, {stats.tokens} tokens "
-             f"({stats.target_tokens} trained), longest {stats.max_len}"]
+             f"({stats.target_tokens} trained), longest {stats.max_len}"
+             + (" (encoded earlier: from the cache)" if stats.from_cache else "")]
     if stats.deleted_too_long:
         parts.append(f"{stats.deleted_too_long} rows longer than max_length={template.max_length} were dropped "
                      "(truncation_strategy=delete)")

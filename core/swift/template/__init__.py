@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from swift.errors import DataError, SwiftError, format_choices
+from swift.errors import SwiftError, format_choices
 
 IGNORE_INDEX = -100
 
@@ -40,7 +40,7 @@ class EncodeStats:
     tokens: int = 0
     target_tokens: int = 0
     max_len: int = 0
-    examples: list[str] = field(default_factory=list)
+    from_cache: bool = False
 
 
 class Template:
@@ -200,4 +200,4 @@ def build_template(cfg: Any, tokenizer: Any, family: Any, registries: Any, requi
     )
 
 
-__all__ = ["IGNORE_INDEX", "Encoded", "EncodeStats", "Template", "build_template", "DataError"]
+__all__ = ["IGNORE_INDEX", "Encoded", "EncodeStats", "Template", "build_template"]

@@ -7,9 +7,9 @@ adapter/model + resolved config + tokenizer saved atomically.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -27,9 +27,6 @@ from swift.model import load_model, tokenizer_of
 from swift.plugins import get_registries, hook
 from swift.template import build_template
 from swift.train.output import CONFIG_NAME, publish_directory, write_config
-
-logger = logging.getLogger("swift")
-
 
 class TrainingInterrupted(SwiftError):
     """Training stopped on SIGINT/SIGTERM after saving a checkpoint."""
@@ -329,7 +326,8 @@ def run_training(cfg: DictConfig, kind: str, command: str | None = None) -> Trai
     loss_text = f"loss {losses[0]:.4f} -> {losses[-1]:.4f}, " if losses else ""
     say(f"trained {trainer.state.global_step} steps in {wall:.1f}s: {loss_text}"
         f"{metrics['train_tokens_per_second']:.0f} tokens/s, peak RSS {metrics['peak_rss_mb']:.0f} MB")
-    what = "adapter" if tuner.saves_adapter else "model"
+    what, flag = ("adapter", "--adapters") if tuner.saves_adapter else ("model", "--model")
     say(f"saved the {what}, tokenizer and config.yaml to {out}")
+    say(f"chat with it: swift infer {flag} {shlex.quote(out)}")
     hook().swift_post_train(cfg=cfg, output_dir=out, trainer=trainer)
     return TrainResult(out, metrics, list(trainer.state.log_history))
