@@ -50,7 +50,7 @@ def train_command(kind: str, summary: str) -> Callable[[list[str]], int]:
         try:
             trainer.run(cfg)
         except TrainingInterrupted as exc:
-            again = [a for a in argv]
+            again = list(argv)
             if "--resume_from_checkpoint" in again:
                 i = again.index("--resume_from_checkpoint")
                 del again[i:i + 2]

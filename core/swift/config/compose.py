@@ -14,17 +14,19 @@ Values are YAML: ``1e-4``, ``true``, ``null``, ``[a,b]``, ``{k: v}``, quoted str
 """
 from __future__ import annotations
 
+import collections
 import copy
 import dataclasses
 import os
 import re
+import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from swift.config.schema import SwiftConfig
@@ -62,12 +64,15 @@ class SectionInfo:
     fields: list[FieldInfo] = field(default_factory=list)
 
 
+_UNIONS = (typing.Union, types.UnionType)
+
+
 def _type_name(tp: Any) -> str:
     if isinstance(tp, str):
         return tp
     origin = typing.get_origin(tp)
     args = [a for a in typing.get_args(tp) if a is not type(None)]
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in _UNIONS:
         inner = " | ".join(_type_name(a) for a in args)
         return inner + " | None" if len(args) < len(typing.get_args(tp)) else inner
     if origin is list:
@@ -104,7 +109,7 @@ class ConfigSchema:
                 raise ConfigError(f"plugin '{section.plugin}' mounts '{section.path}' under unknown section "
                                   f"'{parent}'; sections: {format_choices(self.sections)}")
             node = OmegaConf.structured(section.schema)
-            with _open(self.root):
+            with open_dict(self.root):
                 OmegaConf.update(self.root, section.path, node, force_add=True)
             self._add_dataclass(section.path, section.schema, section.help, section.plugin, explicit_flags)
             for flag, name in section.flags.items():
@@ -113,9 +118,7 @@ class ConfigSchema:
 
         # Every leaf answers to its own name as a flat flag when that name is unique (ms-swift style),
         # and to the explicit flags declared in the schema.
-        counts: dict[str, int] = {}
-        for path in self.fields:
-            counts[path.rsplit(".", 1)[1]] = counts.get(path.rsplit(".", 1)[1], 0) + 1
+        counts = collections.Counter(path.rsplit(".", 1)[1] for path in self.fields)
         for path in self.fields:
             leaf = path.rsplit(".", 1)[1]
             if counts[leaf] == 1 and leaf not in GENERIC_LEAVES:
@@ -143,8 +146,7 @@ class ConfigSchema:
             origin = typing.get_origin(tp)
             args = typing.get_args(tp)
             base = [a for a in args if a is not type(None)]
-            core_tp = base[0] if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)) \
-                and len(base) == 1 else tp
+            core_tp = base[0] if origin in _UNIONS and len(base) == 1 else tp
             fi = FieldInfo(
                 path=fpath, type_name=_type_name(tp), default=default, help=f.metadata.get("help", ""),
                 choices=tuple(f.metadata.get("choices", ())), is_list=typing.get_origin(core_tp) is list,
@@ -191,20 +193,6 @@ class ConfigSchema:
     def field_for_flag(self, flag: str) -> FieldInfo | None:
         path = self.flags.get(flag) or (flag if flag in self.fields else None)
         return self.fields.get(path) if path else None
-
-
-class _open:
-    """``open_dict`` that also lifts read-only struct mode temporarily."""
-
-    def __init__(self, cfg: DictConfig):
-        self.cfg = cfg
-
-    def __enter__(self) -> None:
-        self._struct = OmegaConf.is_struct(self.cfg)
-        OmegaConf.set_struct(self.cfg, False)
-
-    def __exit__(self, *exc: Any) -> None:
-        OmegaConf.set_struct(self.cfg, self._struct)
 
 
 # -------------------------------------------------------------------------------------------------

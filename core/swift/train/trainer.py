@@ -12,6 +12,7 @@ Why a subclass:
 * **Atomic checkpoints**: a checkpoint is written to ``<output_dir>/.staging/`` and renamed to
   ``checkpoint-N`` only when complete, so ``--resume_from_checkpoint last`` never meets half a
   checkpoint.
+* **Exact resume with length grouping**: ``--group_by_length`` draws its order from (seed, epoch).
 """
 from __future__ import annotations
 
@@ -121,11 +122,6 @@ class SwiftTrainer(Trainer):
             lengths=list(dataset[self.args.length_column_name]), seed=self.args.seed,
         )
 
-    def floating_point_ops(self, inputs: dict[str, Any]) -> int:
-        # The stock estimate calls model.num_parameters() on every step, which is slow for small models
-        # and not needed: swift reports tokens/s instead.
-        return 0
-
 
 class SeededLengthGroupedSampler(LengthGroupedSampler):
     """transformers' length-grouped order, drawn from ``(seed, epoch)`` instead of the global RNG.
@@ -155,4 +151,4 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-__all__ = ["SwiftTrainer", "accepts_logits_to_keep", "peak_rss_mb", "torch"]
+__all__ = ["SeededLengthGroupedSampler", "SwiftTrainer", "accepts_logits_to_keep", "peak_rss_mb"]
