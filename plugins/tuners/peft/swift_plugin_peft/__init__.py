@@ -99,8 +99,8 @@ def wrap(model: Any, options: Any) -> Any:
     if unknown:
         from swift.errors import did_you_mean
 
-        close = [SYNONYMS[u] if u in SYNONYMS else m for u in unknown for m in (did_you_mean(u, valid) or [u])
-                 if u in SYNONYMS or m != u]
+        guesses = [SYNONYMS.get(u) or next(iter(did_you_mean(u, valid)), None) for u in unknown]
+        close = [g for g in guesses if g]
         raise SwiftError(f"unknown LoRA option(s): {', '.join(unknown)}",
                          hint=(f"did you mean {', '.join(close)}? " if close else "") + "see peft.LoraConfig")
     if "task_type" not in options and _is_transformers_model(model):
