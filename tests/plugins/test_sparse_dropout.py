@@ -46,5 +46,6 @@ def test_swaps_peft_dropout_modules(tiny_model_dir):
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(str(tiny_model_dir)),
                            LoraConfig(r=4, lora_dropout=0.05, target_modules=["q_proj", "v_proj"]))
     assert use_sparse_dropout(model) == 4  # q and v in each of the 2 layers
-    assert all(isinstance(m, SparseDropout) and m.p == 0.05
-               for m in model.modules() if type(m).__name__ == "SparseDropout")
+    drops = [d for m in model.modules() if isinstance(getattr(m, "lora_dropout", None), torch.nn.ModuleDict)
+             for d in m.lora_dropout.values()]
+    assert len(drops) == 4 and all(type(d) is SparseDropout and d.p == 0.05 for d in drops)
